@@ -116,7 +116,7 @@ def check_sigmoid(fn: Callable[[np.ndarray], np.ndarray]) -> CheckResult:
         want = np.where(z >= 0, 1 / (1 + np.exp(-np.abs(z))), np.exp(-np.abs(z))
                         / (1 + np.exp(-np.abs(z))))
     out, failed = _call(name, fn, z.copy(), hint=hint)
-    if failed:
+    if failed is not None:
         return failed
     if not _close(out, want, atol=1e-9):
         return _fail(name, f"sigmoid({z.tolist()}) gave {np.round(np.asarray(out), 4).tolist()}"
@@ -133,7 +133,7 @@ def check_softmax(fn: Callable[[np.ndarray], np.ndarray]) -> CheckResult:
     shifted = logits - logits.max(axis=1, keepdims=True)
     want = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
     out, failed = _call(name, fn, logits.copy(), hint=hint)
-    if failed:
+    if failed is not None:
         return failed
     if not _close(out, want):
         return _fail(name, "wrong values (or not row-wise): each row must sum to 1 and keep "
@@ -150,7 +150,7 @@ def check_dense_forward(fn: Callable[[np.ndarray, np.ndarray, np.ndarray], np.nd
     x, w, b = rng.normal(size=(4, 5)), rng.normal(size=(5, 3)), rng.normal(size=3)
     want = np.maximum(0.0, x @ w + b)
     out, failed = _call(name, fn, x, w, b, hint=hint)
-    if failed:
+    if failed is not None:
         return failed
     if np.shape(out) != want.shape:
         return _fail(name, f"output shape {np.shape(out)}, expected {want.shape}.", hint)
@@ -171,7 +171,7 @@ def check_parameter_count(fn: Callable[[Sequence[int]], int]) -> CheckResult:
     cases = [(784, 128, 10), (2, 3, 1), (784, 256, 128, 10)]
     for sizes in cases:
         out, failed = _call(name, fn, list(sizes), hint=hint)
-        if failed:
+        if failed is not None:
             return failed
         want = mlp_parameter_count(sizes)
         if _number(out) != want:
@@ -231,10 +231,10 @@ def check_dropout_behaviour(fn: Callable[[Any, np.ndarray, bool], np.ndarray]) -
     layer = keras.layers.Dropout(0.5, seed=1)
     x = np.ones((8, 100), np.float32)
     test_out, failed = _call(name, fn, layer, x, False, hint=hint)
-    if failed:
+    if failed is not None:
         return failed
     train_out, failed = _call(name, fn, layer, x, True, hint=hint)
-    if failed:
+    if failed is not None:
         return failed
     test_out, train_out = np.asarray(test_out), np.asarray(train_out)
     if not np.allclose(test_out, x):
@@ -258,7 +258,7 @@ def check_autograd_gradient(fn: Callable[[Any], Any]) -> CheckResult:
 
     x = torch.tensor([-2.0, -0.5, 0.0, 1.0, 3.0])
     out, failed = _call(name, fn, x.clone(), hint=hint)
-    if failed:
+    if failed is not None:
         return failed
     got = out.detach().numpy() if hasattr(out, "detach") else np.asarray(out)
     want = 3 * x.numpy() ** 2 + 2
@@ -370,7 +370,7 @@ def check_precision_recall(fn: Callable[[np.ndarray, np.ndarray, int], tuple[flo
     y_pred = np.where(rng.random(200) < 0.7, y_true, rng.integers(0, 3, 200))
     for positive in (0, 2):
         out, failed = _call(name, fn, y_true, y_pred, positive, hint=hint)
-        if failed:
+        if failed is not None:
             return failed
         want = (precision_score(y_true == positive, y_pred == positive),
                 recall_score(y_true == positive, y_pred == positive))
@@ -417,7 +417,7 @@ def check_conv_output_size(fn: Callable[[int, int, int, int], int]) -> CheckResu
     cases = [(28, 5, 1, 0), (32, 3, 1, 1), (224, 11, 4, 2), (28, 2, 2, 0), (7, 3, 2, 0)]
     for args in cases:
         out, failed = _call(name, fn, *args, hint=hint)
-        if failed:
+        if failed is not None:
             return failed
         if _number(out) != conv_output_size(*args):
             return _fail(name, f"size={args[0]}, kernel={args[1]}, stride={args[2]}, "
@@ -433,7 +433,7 @@ def check_conv_params(fn: Callable[[int, int, int], int]) -> CheckResult:
     cases = [(3, 1, 32), (5, 3, 6), (3, 64, 128)]
     for k, cin, f in cases:
         out, failed = _call(name, fn, k, cin, f, hint=hint)
-        if failed:
+        if failed is not None:
             return failed
         want = (k * k * cin + 1) * f
         if _number(out) != want:

@@ -1,0 +1,158 @@
+"""Serving: the same bundle behind the naive Flask demo and behind `dlweek serve`.
+
+Both servers run as their own processes on 127.0.0.1; the load generator is a third process.
+For each concurrency (1, 4, 16) the two servers are measured back to back, in alternating
+order, ``reps`` times. The raw limit is the model's in-process throughput at its best batch
+size through the same compiled predictor the service uses.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.timing import percentiles, spread
+
+log = logging.getLogger(__name__)
+REPO = Path(__file__).resolve().parents[1]
+CONCURRENCY = (1, 4, 16)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url: str, timeout: float = 180.0) -> float:
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (loopback)
+                if resp.status == 200:
+                    return time.perf_counter() - start
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} not ready after {timeout:.0f} s")
+
+
+class Server:
+    """A server process started from a command line, stopped on exit."""
+
+    def __init__(self, cmd: list[str], ready_url: str) -> None:
+        self.cmd, self.ready_url = cmd, ready_url
+        self.proc: subprocess.Popen | None = None
+        self.ready_seconds = float("nan")
+
+    def __enter__(self) -> Server:
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+        self.proc = subprocess.Popen(self.cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        self.ready_seconds = wait_ready(self.ready_url)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.proc is not None
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def load(url: str, concurrency: int, total: int, images: list[Path]) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-m", "bench.loadgen", url, str(concurrency),
+                          str(total), *map(str, images)], cwd=REPO, capture_output=True,
+                         text=True, check=True)
+    result = json.loads(out.stdout)
+    result.update(percentiles(result.pop("latencies_ms")))
+    return result
+
+
+def raw_limit(bundle_dir: Path, images: list[Path]) -> dict[str, Any]:
+    """Images/s of the bundle's compiled predictor at batch sizes 1..64 (best = the limit)."""
+    from dlweek.bundle import load_bundle
+
+    bundle = load_bundle(bundle_dir)
+    x = np.concatenate([bundle.preprocess(p) for p in images])
+    per_batch = {}
+    for bs in (1, 8, 16, 32, 64):
+        batch = np.resize(x, (bs, *x.shape[1:])).astype(np.float32)
+        bundle.predict_proba(batch)  # warm this shape
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < 3.0:
+            bundle.predict_proba(batch)
+            n += bs
+        per_batch[bs] = n / (time.perf_counter() - t0)
+    best = max(per_batch, key=per_batch.get)
+    return {"images_per_second": per_batch[best], "best_batch": best, "by_batch": per_batch}
+
+
+def run(reps: int = 2, requests_per_client: int = 25) -> dict[str, Any]:
+    from dlweek.serving.shipped import default_bundle_dir
+
+    bundle_dir = default_bundle_dir()
+    images = sorted((Path(os.environ["DLWEEK_DATA_DIR"]) / "cats_vs_dogs" / "validation"
+                     ).rglob("*.jpg"))[::25]
+    limit = raw_limit(bundle_dir, images)
+    results: dict[str, dict[int, list[dict]]] = {"naive": {}, "dlweek": {}}
+    ready: dict[str, list[float]] = {"naive": [], "dlweek": []}
+    for rep in range(reps):
+        order = ("naive", "dlweek") if rep % 2 == 0 else ("dlweek", "naive")
+        for key in order:
+            port = free_port()
+            if key == "naive":
+                cmd = [sys.executable, "-m", "bench.naive_app", str(bundle_dir), str(port)]
+                server, url = Server(cmd, f"http://127.0.0.1:{port}/ready"), "/predict"
+            else:
+                cmd = [str(Path(sys.executable).with_name("dlweek")), "serve", "--host",
+                       "127.0.0.1", "--port", str(port)]
+                server, url = Server(cmd, f"http://127.0.0.1:{port}/readyz"), "/api/v1/predict"
+            with server:
+                ready[key].append(server.ready_seconds)
+                for c in CONCURRENCY:
+                    log.info("serving rep %d: %s c=%d", rep + 1, key, c)
+                    load(f"http://127.0.0.1:{port}{url}", c, 8, images)  # warm connections
+                    r = load(f"http://127.0.0.1:{port}{url}", c,
+                             max(40, requests_per_client * c), images)
+                    results[key].setdefault(c, []).append(r)
+    table = {key: {c: _merge(rs) for c, rs in by_c.items()} for key, by_c in results.items()}
+    c16_ratio = [d["rps"] / n["rps"] for d, n in zip(results["dlweek"][16], results["naive"][16],
+                                                     strict=True)]
+    d16 = table["dlweek"][16]
+    return {
+        "throughput_ratio_vs_naive_c16": float(np.median(c16_ratio)),
+        "throughput_ratio_spread": spread(c16_ratio),
+        "fraction_of_raw_c16": d16["rps"] / limit["images_per_second"],
+        "p99_over_p50_c16": d16["p99"] / d16["p50"],
+        "errors": int(sum(sum(r["errors"].values()) for by_c in results.values()
+                          for rs in by_c.values() for r in rs)),
+        "ready_seconds": float(np.median(ready["dlweek"])),
+        "ready_seconds_naive": float(np.median(ready["naive"])),
+        "raw_limit": limit,
+        "table": table,
+        "bundle": bundle_dir.name,
+    }
+
+
+def _merge(runs: list[dict]) -> dict[str, Any]:
+    """Medians over repetitions (with the rps spread)."""
+    return {
+        "rps": float(np.median([r["rps"] for r in runs])),
+        "rps_spread": spread([r["rps"] for r in runs]),
+        **{p: float(np.median([r[p] for r in runs])) for p in ("p50", "p95", "p99")},
+        "errors": sum(sum(r["errors"].values()) for r in runs),
+        "requests": sum(r["ok"] for r in runs),
+    }

@@ -56,3 +56,26 @@ def png(color: tuple[int, int, int] = (250, 250, 250), size: tuple[int, int] = (
 
 def jpeg(color: tuple[int, int, int] = (10, 10, 10), size: tuple[int, int] = (40, 30)) -> bytes:
     return encode(Image.new("RGB", size, color), "JPEG", quality=95)
+
+
+def save_tiny_gray_bundle(path: Path, name: str = "tinygray") -> Path:
+    from dlweek.bundle import save_bundle
+
+    return save_bundle(tiny_model(channels=1), path, name=name, class_names=TINY_LABELS,
+                       input_size=TINY_SIZE, color_mode="grayscale",
+                       metrics={"test_accuracy": 1.0}, description="tiny grayscale model")
+
+
+def make_app(tmp_path: Path, **settings: object):  # noqa: ANN201 -- flask.Flask
+    """A Flask app serving the tiny bundles, loaded synchronously."""
+    from dlweek.serving.app import create_app
+    from dlweek.serving.settings import ServeSettings
+
+    tiny = tmp_path / "tiny"
+    gray = tmp_path / "tinygray"
+    if not tiny.exists():
+        save_tiny_bundle(tiny)
+        save_tiny_gray_bundle(gray)
+    values: dict[str, object] = {"models": (str(tiny), str(gray)), "load_in_background": False}
+    values.update(settings)
+    return create_app(ServeSettings(**values))  # type: ignore[arg-type]

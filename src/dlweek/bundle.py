@@ -212,6 +212,17 @@ def _contains_lambda(model: Any) -> bool:
     return False
 
 
+def _serving_copy(model: keras.Model) -> keras.Model:
+    """The model without optimizer state or compile settings (smaller; inference only)."""
+    import keras
+
+    if getattr(model, "optimizer", None) is None:
+        return model
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def save_bundle(
     model: keras.Model,
     path: str | Path,
@@ -287,7 +298,7 @@ def save_bundle(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
     try:
-        model.save(tmp / MODEL_FILE)
+        _serving_copy(model).save(tmp / MODEL_FILE)
         meta["model_file"] = {"name": MODEL_FILE, "sha256": file_sha256(tmp / MODEL_FILE),
                               "bytes": (tmp / MODEL_FILE).stat().st_size}
         (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n")

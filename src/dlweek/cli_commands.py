@@ -36,3 +36,14 @@ def _register_course(sub: argparse._SubParsersAction) -> None:
 
 
 REGISTRARS.append(_register_course)
+
+
+def _register_serving(sub: argparse._SubParsersAction) -> None:
+    """``dlweek serve`` and ``dlweek export`` (see :mod:`dlweek.serving.commands`)."""
+    from dlweek.serving.commands import register_export, register_serve
+
+    register_serve(sub)
+    register_export(sub)
+
+
+REGISTRARS.append(_register_serving)

@@ -302,6 +302,7 @@ def save_bundle(
         meta["model_file"] = {"name": MODEL_FILE, "sha256": file_sha256(tmp / MODEL_FILE),
                               "bytes": (tmp / MODEL_FILE).stat().st_size}
         (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+        tmp.chmod(0o755)  # mkdtemp makes it private; a bundle is read by other users too
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)
@@ -425,10 +426,21 @@ def export_savedmodel(bundle_ref: str | Path, out: str | Path) -> Path:
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise BundleError(f"{out} exists and is not empty; choose a new folder.")
+    import keras
+    import tensorflow as tf
+
     bundle = load_bundle(bundle_ref)
     if out.exists():
         out.rmdir()
-    bundle.model.export(str(out), format="tf_saved_model", verbose=False)
+    # Not ``model.export()``: it traces the model with ``training=None``, which leaves the
+    # random augmentation layers (RandomFlip, ...) of a course model switched on.
+    model = bundle.model
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    spec = tf.TensorSpec([None, *bundle.input_shape], tf.float32, name="pixels")
+    archive.add_endpoint(name="serve", fn=lambda x: model(x, training=False),
+                         input_signature=[spec])
+    archive.write_out(str(out), verbose=False)
     extra = out / "assets.extra"
     extra.mkdir(exist_ok=True)
     shutil.copyfile(bundle.path / METADATA_FILE, extra / METADATA_FILE)  # type: ignore[operator]

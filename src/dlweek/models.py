@@ -282,32 +282,34 @@ def resnet_small(input_shape: Shape, num_classes: int, depth: int = 20,
 
 
 def fashion_cnn(input_shape: Shape = (28, 28, 1), num_classes: int = 10,
-                dropout: float = 0.3) -> keras.Model:
+                filters: Sequence[int] = (32, 64, 128), dropout: float = 0.3) -> keras.Model:
     """The Day 4 recipe model: a compact, fast BatchNorm CNN (< 150k parameters).
 
-    Three Conv→BatchNorm→ReLU stages with early max-pooling (most compute happens at
-    14×14 and 7×7, not at full resolution), a 1×1-free global-average-pooling head
-    (Lin et al. 2013) and dropout. BatchNorm (Ioffe & Szegedy 2015) lets it train with a
-    high peak learning rate under a one-cycle schedule (Smith 2018, "super-convergence"),
-    see :func:`dlweek.recipes.fashion_day4`. Parameters: 112,010 for (28, 28, 1),
-    112,586 for (32, 32, 3).
+    Built for accuracy per CPU-second. Three 3×3 conv stages at 28, 14 and 7 px; the first
+    conv is pooled *before* its BatchNorm (4× less normalisation work at full resolution),
+    the later ones are Conv→BatchNorm→ReLU (Ioffe & Szegedy 2015); a final 2×2 max-pool
+    and a small flatten→dropout→softmax head keep coarse spatial layout, which matters for
+    clothes (sleeves, collars) more than a global average would. BatchNorm is what lets it
+    train with a high peak learning rate under a one-cycle schedule (Smith 2018,
+    "super-convergence"), see :func:`dlweek.recipes.fashion_day4`. Parameters with the
+    defaults: 104,906 for (28, 28, 1), 137,930 for (32, 32, 3).
     """
     keras = _keras()
     L = keras.layers
+    f1, f2, f3 = filters
     inputs, x = _inputs(input_shape)
-
-    def cbr(t: Any, f: int, name: str) -> Any:
-        t = L.Conv2D(f, 3, padding="same", use_bias=False, name=name)(t)
-        t = L.BatchNormalization(name=f"{name}_bn")(t)
-        return L.ReLU(name=f"{name}_relu")(t)
-
-    x = cbr(x, 32, "conv1")
+    x = L.Conv2D(f1, 3, padding="same", activation="relu", name="conv1")(x)
     x = L.MaxPooling2D(2, name="pool1")(x)                    # 14×14
-    x = cbr(x, 64, "conv2")
-    x = cbr(x, 64, "conv3")
-    x = L.MaxPooling2D(2, padding="same", name="pool2")(x)    # 7×7
-    x = cbr(x, 96, "conv4")
-    x = L.GlobalAveragePooling2D(name="gap")(x)
+    x = L.BatchNormalization(name="conv1_bn")(x)
+    x = L.Conv2D(f2, 3, padding="same", use_bias=False, name="conv2")(x)
+    x = L.BatchNormalization(name="conv2_bn")(x)
+    x = L.ReLU(name="conv2_relu")(x)
+    x = L.MaxPooling2D(2, name="pool2")(x)                    # 7×7
+    x = L.Conv2D(f3, 3, padding="same", use_bias=False, name="conv3")(x)
+    x = L.BatchNormalization(name="conv3_bn")(x)
+    x = L.ReLU(name="conv3_relu")(x)
+    x = L.MaxPooling2D(2, name="pool3")(x)                    # 3×3
+    x = L.Flatten(name="flatten")(x)
     if dropout:
         x = L.Dropout(dropout, name="dropout")(x)
     return keras.Model(inputs, _head(x, num_classes), name="fashion_cnn")

@@ -94,3 +94,18 @@ def test_export_savedmodel_gives_same_probabilities(tmp_path: Path) -> None:
     np.testing.assert_allclose(np.asarray(value), got, rtol=1e-6)
     with pytest.raises(B.BundleError, match="not empty"):
         B.export_savedmodel(folder, out)
+
+
+def test_saved_bundle_has_no_optimizer_state(tmp_path: Path) -> None:
+    import zipfile
+
+    model = tiny_model()
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(np.zeros((4, 32, 32, 3)), np.zeros(4), epochs=1, verbose=0)
+    path = B.save_bundle(model, tmp_path / "t", name="t", class_names=TINY_LABELS,
+                         input_size=(32, 32))
+    with zipfile.ZipFile(path / B.MODEL_FILE) as zf, zf.open("model.weights.h5") as fh:
+        assert b"optimizer" not in fh.read()
+    batch = np.random.default_rng(0).uniform(0, 255, (3, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(B.load_bundle(path).predict_proba(batch),
+                               np.asarray(model(batch, training=False)), rtol=1e-5, atol=1e-6)

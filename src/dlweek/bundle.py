@@ -218,8 +218,16 @@ def _serving_copy(model: keras.Model) -> keras.Model:
 
     if getattr(model, "optimizer", None) is None:
         return model
-    copy = keras.models.clone_model(model)
+    # Not keras.models.clone_model: it copies the compile state (and so the optimizer) too.
+    try:
+        copy = type(model).from_config(model.get_config())
+    except (NotImplementedError, TypeError, ValueError):
+        log.warning("could not rebuild %s from its config; saving it with its optimizer",
+                    model.name)
+        return model
     copy.set_weights(model.get_weights())
+    if getattr(copy, "optimizer", None) is not None:  # pragma: no cover - defensive
+        return model
     return copy
 
 

@@ -214,7 +214,6 @@ def _contains_lambda(model: Any) -> bool:
 
 def _serving_copy(model: keras.Model) -> keras.Model:
     """The model without optimizer state or compile settings (smaller; inference only)."""
-    import keras
 
     if getattr(model, "optimizer", None) is None:
         return model

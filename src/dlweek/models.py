@@ -16,7 +16,7 @@ lenet5            61,706                 62,006
 alexnet_small     1,334,138              1,336,538
 vgg_small         289,066                289,642
 resnet_small      273,754                274,042
-fashion_cnn       112,010                112,586
+fashion_cnn       104,906                114,442
 ================  =====================  ======================
 
 ``transfer_classifier`` (160×160×3, 2 classes): MobileNet α=0.25 219,058 (514 trainable
@@ -283,32 +283,35 @@ def resnet_small(input_shape: Shape, num_classes: int, depth: int = 20,
 
 def fashion_cnn(input_shape: Shape = (28, 28, 1), num_classes: int = 10,
                 filters: Sequence[int] = (32, 64, 128), dropout: float = 0.3) -> keras.Model:
-    """The Day 4 recipe model: a compact, fast BatchNorm CNN (< 150k parameters).
+    """The Day 4 recipe model: a compact BatchNorm CNN built for accuracy per CPU-second.
 
-    Built for accuracy per CPU-second. Three 3×3 conv stages at 28, 14 and 7 px; the first
-    conv is pooled *before* its BatchNorm (4× less normalisation work at full resolution),
-    the later ones are Conv→BatchNorm→ReLU (Ioffe & Szegedy 2015); a final 2×2 max-pool
-    and a small flatten→dropout→softmax head keep coarse spatial layout, which matters for
-    clothes (sleeves, collars) more than a global average would. BatchNorm is what lets it
-    train with a high peak learning rate under a one-cycle schedule (Smith 2018,
-    "super-convergence"), see :func:`dlweek.recipes.fashion_day4`. Parameters with the
-    defaults: 104,906 for (28, 28, 1), 137,930 for (32, 32, 3).
+    The keras-io "simple MNIST convnet" (Conv32 → pool → Conv64 → pool, 'valid' padding)
+    made trainable at a high learning rate by BatchNorm (Ioffe & Szegedy 2015; after the
+    first pooling, where it is 4× cheaper, then after each conv), plus a cheap third conv
+    on the 5×5 map (5→3) that adds capacity where it costs almost nothing, and a flatten
+    → dropout → softmax head. About 1.7× the baseline's CPU time per image; with a
+    short-warm-up one-cycle schedule (Smith 2018, "super-convergence") it reaches 90% on
+    Fashion-MNIST in a fraction of the baseline's ~11 epochs (see
+    :func:`dlweek.recipes.fashion_day4`). Parameters with the defaults: 104,906 for
+    (28, 28, 1), 114,442 for (32, 32, 3). BatchNorm momentum is 0.9 (not Keras's 0.99) so
+    the inference-mode statistics keep up with a fast-moving, high-LR training run.
     """
     keras = _keras()
     L = keras.layers
     f1, f2, f3 = filters
     inputs, x = _inputs(input_shape)
-    x = L.Conv2D(f1, 3, padding="same", activation="relu", name="conv1")(x)
-    x = L.MaxPooling2D(2, name="pool1")(x)                    # 14×14
-    x = L.BatchNormalization(name="conv1_bn")(x)
-    x = L.Conv2D(f2, 3, padding="same", use_bias=False, name="conv2")(x)
-    x = L.BatchNormalization(name="conv2_bn")(x)
-    x = L.ReLU(name="conv2_relu")(x)
-    x = L.MaxPooling2D(2, name="pool2")(x)                    # 7×7
-    x = L.Conv2D(f3, 3, padding="same", use_bias=False, name="conv3")(x)
-    x = L.BatchNormalization(name="conv3_bn")(x)
-    x = L.ReLU(name="conv3_relu")(x)
-    x = L.MaxPooling2D(2, name="pool3")(x)                    # 3×3
+
+    def cbr(t: Any, f: int, name: str) -> Any:
+        t = L.Conv2D(f, 3, use_bias=False, name=name)(t)
+        t = L.BatchNormalization(momentum=0.9, name=f"{name}_bn")(t)
+        return L.ReLU(name=f"{name}_relu")(t)
+
+    x = L.Conv2D(f1, 3, activation="relu", name="conv1")(x)  # 26×26, bias+ReLU fused
+    x = L.MaxPooling2D(2, name="pool1")(x)                    # 13×13
+    x = L.BatchNormalization(momentum=0.9, name="pool1_bn")(x)  # 4× fewer values to normalise
+    x = cbr(x, f2, "conv2")                                   # 11×11
+    x = L.MaxPooling2D(2, name="pool2")(x)                    # 5×5
+    x = cbr(x, f3, "conv3")                                   # 3×3
     x = L.Flatten(name="flatten")(x)
     if dropout:
         x = L.Dropout(dropout, name="dropout")(x)

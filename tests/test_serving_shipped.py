@@ -31,7 +31,7 @@ def test_shipped_bundles_are_small_and_documented(mirror: Path) -> None:
         meta = B.read_metadata(name)
         size = (shipped[name] / B.MODEL_FILE).stat().st_size
         assert size < 5 * 1024 * 1024, f"{name} is {size / 1e6:.1f} MB"
-        floor = {"cats_vs_dogs": 0.8, "cifar10_cnn": 0.4}[name]  # chance: 0.5 and 0.1
+        floor = {"cats_vs_dogs": 0.8, "cifar10_cnn": 0.6}[name]  # chance: 0.5 and 0.1
         assert meta["metrics"]["test_accuracy"] > floor
         assert len(meta["dataset"]["checksum"]) == 64
         assert meta["dataset"]["checksum"] == locate(meta["dataset"]["name"]).verify()

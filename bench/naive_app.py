@@ -1,6 +1,7 @@
 """The design every "Flask + Keras" demo ships: Flask's dev server, model.predict per request.
 
-Run: ``python -m bench.naive_app BUNDLE_DIR PORT``. It loads the same bundle as dlweek serve
+Run: ``python -m bench.naive_app BUNDLE_DIR PORT``, then POST an image body to
+/api/v1/predict. It loads the same bundle as dlweek serve
 (``model.keras`` + ``metadata.json``) and does what the tutorials do: decode with Pillow,
 resize, ``model.predict`` on a batch of one, ``jsonify`` the top label.
 """
@@ -26,9 +27,9 @@ def create_app(bundle_dir: Path):  # noqa: ANN201 (Flask app)
     height, width = meta["input_size"][:2] if "input_size" in meta else (160, 160)
     app = Flask(__name__)
 
-    @app.post("/predict")
+    @app.post("/api/v1/predict")
     def predict():  # noqa: ANN202
-        img = Image.open(io.BytesIO(request.files["file"].read())).convert("RGB")
+        img = Image.open(io.BytesIO(request.get_data())).convert("RGB")
         x = np.asarray(img.resize((width, height)), dtype="float32")[None]
         probs = model.predict(x, verbose=0)[0]
         top = int(np.argmax(probs))

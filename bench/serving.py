@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.timing import percentiles, spread
+from bench.timing import spread
 
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[1]
@@ -72,13 +72,16 @@ class Server:
             self.proc.wait()
 
 
-def load(url: str, concurrency: int, total: int, images: list[Path]) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-m", "bench.loadgen", url, str(concurrency),
-                          str(total), *map(str, images)], cwd=REPO, capture_output=True,
+def load(url: str, concurrency: int, total: int, image: Path) -> dict[str, Any]:
+    """One load level from a separate process (dlweek.serving.loadgen; 127.0.0.1 only)."""
+    out = subprocess.run([sys.executable, "-m", "dlweek.serving.loadgen", "--url", url,
+                          "--image", str(image), "--concurrency", str(concurrency),
+                          "--requests", str(total), "--json"], cwd=REPO, capture_output=True,
                          text=True, check=True)
-    result = json.loads(out.stdout)
-    result.update(percentiles(result.pop("latencies_ms")))
-    return result
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    return {"rps": r["throughput_rps"], "p50": r["p50_ms"], "p95": r["p95_ms"],
+            "p99": r["p99_ms"], "errors": r["errors"], "ok": r["requests"] - r["errors"],
+            "mean_batch": r["mean_batch"]}
 
 
 def raw_limit(bundle_dir: Path, images: list[Path]) -> dict[str, Any]:
@@ -101,12 +104,13 @@ def raw_limit(bundle_dir: Path, images: list[Path]) -> dict[str, Any]:
 
 
 def run(reps: int = 2, requests_per_client: int = 25) -> dict[str, Any]:
-    from dlweek.serving.shipped import default_bundle_dir
+    from dlweek.bundle import shipped_bundles
 
-    bundle_dir = default_bundle_dir()
+    bundle_dir = shipped_bundles()["cats_vs_dogs"]
     images = sorted((Path(os.environ["DLWEEK_DATA_DIR"]) / "cats_vs_dogs" / "validation"
                      ).rglob("*.jpg"))[::25]
     limit = raw_limit(bundle_dir, images)
+    image = images[0]
     results: dict[str, dict[int, list[dict]]] = {"naive": {}, "dlweek": {}}
     ready: dict[str, list[float]] = {"naive": [], "dlweek": []}
     for rep in range(reps):
@@ -115,18 +119,17 @@ def run(reps: int = 2, requests_per_client: int = 25) -> dict[str, Any]:
             port = free_port()
             if key == "naive":
                 cmd = [sys.executable, "-m", "bench.naive_app", str(bundle_dir), str(port)]
-                server, url = Server(cmd, f"http://127.0.0.1:{port}/ready"), "/predict"
+                server = Server(cmd, f"http://127.0.0.1:{port}/ready")
             else:
                 cmd = [str(Path(sys.executable).with_name("dlweek")), "serve", "--host",
                        "127.0.0.1", "--port", str(port)]
-                server, url = Server(cmd, f"http://127.0.0.1:{port}/readyz"), "/api/v1/predict"
+                server = Server(cmd, f"http://127.0.0.1:{port}/readyz")
             with server:
                 ready[key].append(server.ready_seconds)
                 for c in CONCURRENCY:
                     log.info("serving rep %d: %s c=%d", rep + 1, key, c)
-                    load(f"http://127.0.0.1:{port}{url}", c, 8, images)  # warm connections
-                    r = load(f"http://127.0.0.1:{port}{url}", c,
-                             max(40, requests_per_client * c), images)
+                    r = load(f"http://127.0.0.1:{port}", c, max(40, requests_per_client * c),
+                             image)
                     results[key].setdefault(c, []).append(r)
     table = {key: {c: _merge(rs) for c, rs in by_c.items()} for key, by_c in results.items()}
     c16_ratio = [d["rps"] / n["rps"] for d, n in zip(results["dlweek"][16], results["naive"][16],
@@ -137,8 +140,8 @@ def run(reps: int = 2, requests_per_client: int = 25) -> dict[str, Any]:
         "throughput_ratio_spread": spread(c16_ratio),
         "fraction_of_raw_c16": d16["rps"] / limit["images_per_second"],
         "p99_over_p50_c16": d16["p99"] / d16["p50"],
-        "errors": int(sum(sum(r["errors"].values()) for by_c in results.values()
-                          for rs in by_c.values() for r in rs)),
+        "errors": int(sum(r["errors"] for by_c in results.values() for rs in by_c.values()
+                          for r in rs)),
         "ready_seconds": float(np.median(ready["dlweek"])),
         "ready_seconds_naive": float(np.median(ready["naive"])),
         "raw_limit": limit,
@@ -153,6 +156,7 @@ def _merge(runs: list[dict]) -> dict[str, Any]:
         "rps": float(np.median([r["rps"] for r in runs])),
         "rps_spread": spread([r["rps"] for r in runs]),
         **{p: float(np.median([r[p] for r in runs])) for p in ("p50", "p95", "p99")},
-        "errors": sum(sum(r["errors"].values()) for r in runs),
+        "errors": sum(r["errors"] for r in runs),
+        "mean_batch": float(np.median([r["mean_batch"] for r in runs])),
         "requests": sum(r["ok"] for r in runs),
     }

@@ -15,13 +15,6 @@ def spread(values: list[float]) -> dict[str, float]:
             "n": len(values)}
 
 
-def percentiles(latencies_ms: list[float]) -> dict[str, float]:
-    arr = np.asarray(latencies_ms, dtype=float)
-    if arr.size == 0:
-        return {"p50": float("nan"), "p95": float("nan"), "p99": float("nan")}
-    return {f"p{q}": float(np.percentile(arr, q)) for q in (50, 95, 99)}
-
-
 def make_epoch_clock(x_test: np.ndarray, y_test: np.ndarray, batch_size: int = 1024) -> Any:
     """A Keras callback timing each epoch's *training* (validation and test excluded).
 

@@ -39,6 +39,7 @@ class LoadResult:
     throughput_rps: float
     p50_ms: float
     p90_ms: float
+    p95_ms: float
     p99_ms: float
     mean_batch: float
 
@@ -109,7 +110,7 @@ def run_load(url: str, image: bytes, *, concurrency: int, requests: int,
     lat = np.asarray(latencies) if latencies else np.asarray([np.nan])
     return LoadResult(concurrency, requests, errors, round(seconds, 3),
                       round(len(latencies) / seconds, 1),
-                      *(round(float(np.percentile(lat, q)), 2) for q in (50, 90, 99)),
+                      *(round(float(np.percentile(lat, q)), 2) for q in (50, 90, 95, 99)),
                       round(float(np.mean(batches)) if batches else 0.0, 2))
 
 

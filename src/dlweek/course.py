@@ -210,7 +210,7 @@ def _records(runs_dir: Path) -> list[dict]:
         except (OSError, json.JSONDecodeError) as exc:
             log.warning("skipping unreadable run record %s: %s", path, exc)
             continue
-        if isinstance(record, dict):
+        if isinstance(record, dict) and "metrics" in record and "name" in record:
             record.setdefault("_file", path.name)
             records.append(record)
     return records

@@ -153,8 +153,10 @@ class ConvNet(nn.Module):
     except the last, then global average pooling, dropout and a linear layer.
 
     ``32x32x3 -> conv w, pool -> conv 2w, pool -> conv 4w, pool -> conv 4w -> GAP -> dropout
-    -> linear``. With ``width=32`` it has ~0.26 M parameters and costs ~13 M multiply-adds per
-    image, so an epoch over 9,000 images takes seconds, not minutes, on two CPU cores.
+    -> linear``. With ``width=32`` it has ~0.24 M parameters and costs ~13 M multiply-adds per
+    image: an epoch over the 9,000 full-profile CIFAR-10 training images takes ~22 s on two
+    idle CPU cores, and 15 epochs (crop + flip, ``learning_rate=3e-3``) reach ~0.70 test
+    accuracy.
 
     Args:
         num_classes: output logits.

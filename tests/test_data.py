@@ -72,7 +72,7 @@ def test_cifar10_full_uses_the_mirrors_10k_training_images(mirror: Path) -> None
 def test_cats_vs_dogs_loads_the_image_folders(mirror: Path) -> None:
     ds = load_dataset("cats_vs_dogs", profile="quick")
     assert ds.class_names == ("cats", "dogs")
-    assert ds.x_train.shape == (160, 160, 160, 3) and ds.x_train.dtype == np.uint8
+    assert ds.x_train.shape == (160, 224, 224, 3) and ds.x_train.dtype == np.uint8
     assert np.bincount(ds.y_train).tolist() == [80, 80]
     assert np.bincount(ds.y_val).tolist() == [50, 50]
     assert ds.source.verified_by == "SHA256SUMS" and len(ds.source.files) == 750

@@ -49,7 +49,7 @@ def test_serving_preprocessing_equals_training_pipeline(cats: B.Bundle) -> None:
         path = ds.source.root / val_files[ds.indices["val"][j]]
         assert ds.class_names.index(path.parent.name) == ds.y_val[j]
         served = cats.preprocess(path)
-        assert served.dtype == np.float32 and served.shape == (1, 160, 160, 3)
+        assert served.dtype == np.float32 and served.shape == (1, 224, 224, 3)
         np.testing.assert_array_equal(served[0], ds.x_val[j].astype(np.float32))
         np.testing.assert_array_equal(cats.preprocess(path.read_bytes()), served)
 
@@ -62,7 +62,7 @@ def test_cats_bundle_gets_validation_photos_right_at_recorded_accuracy(cats: B.B
     acc = serving_accuracy(cats.path, files, labels)
     recorded = cats.metadata["metrics"]["serving_accuracy"]
     assert acc == pytest.approx(recorded, abs=0.01)
-    assert acc >= 0.85
+    assert acc >= 0.92  # the Day 6 floor for the transfer model
 
 
 def test_cifar_bundle_accuracy_on_test_images() -> None:

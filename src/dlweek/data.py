@@ -166,7 +166,7 @@ SPECS: dict[str, Spec] = {
     "cifar10": Spec("cifar10", CIFAR10_CLASSES, (32, 32, 3),
                     {"quick": SplitSizes(4000, 1000, 1000), "full": SplitSizes(None, 1000, None)},
                     _read_cifar),
-    "cats_vs_dogs": Spec("cats_vs_dogs", CATS_DOGS_CLASSES, (160, 160, 3),
+    "cats_vs_dogs": Spec("cats_vs_dogs", CATS_DOGS_CLASSES, (224, 224, 3),
                          {"quick": SplitSizes(160, 100, None), "full": SplitSizes(None, 0, None)},
                          None),
 }
@@ -270,9 +270,10 @@ def load_image_folder(name: str = "cats_vs_dogs", *, profile: str | None = None,
     """Load an image-folder dataset (``train/`` and ``validation/`` with a folder per class).
 
     Every image is decoded by :func:`dlweek.images.decode_image` (the same decoder the
-    service uses) and resized to ``image_size`` (default: the spec's, 160×160). The folder's
-    ``validation`` split is returned as both ``val`` and ``test`` (the data has no third
-    split); in the quick profile both are class-balanced subsets.
+    service uses) and resized to ``image_size`` (default: the spec's 224×224, the size the
+    ImageNet MobileNet weights were trained at). The folder's ``validation`` split is
+    returned as both ``val`` and ``test`` (the data has no third split); in the quick
+    profile both are class-balanced subsets.
     """
     spec, prof = SPECS[name], config.get_profile(profile)
     source = locate(name, download=download)

@@ -199,7 +199,7 @@ CATS_EPOCHS = (6, 12)
 CATS_LR = 1e-2
 
 
-def cats_dogs_model(input_shape: tuple[int, ...] = (160, 160, 3), num_classes: int = 2,
+def cats_dogs_model(input_shape: tuple[int, ...] = (224, 224, 3), num_classes: int = 2,
                     weights: str | None = "imagenet", augment: bool = True) -> keras.Model:
     """Random flip → :func:`~dlweek.models.transfer_classifier` (MobileNet α=0.25, frozen)."""
     import keras  # noqa: PLC0415

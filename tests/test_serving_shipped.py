@@ -13,6 +13,7 @@ import pytest
 
 from dlweek import bundle as B
 from dlweek.serving.registry import DEFAULT_SHIPPED
+from dlweek.sources import file_digest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,7 +37,7 @@ def test_shipped_bundles_are_small_and_documented(mirror: Path) -> None:
         assert len(meta["dataset"]["checksum"]) == 64
         assert meta["dataset"]["checksum"] == locate(meta["dataset"]["name"]).verify()
         assert meta["versions"]["keras"] and meta["created"]
-        assert B.file_sha256(shipped[name] / B.MODEL_FILE) == meta["model_file"]["sha256"]
+        assert file_digest(shipped[name] / B.MODEL_FILE) == meta["model_file"]["sha256"]
 
 
 def test_serving_preprocessing_equals_training_pipeline(cats: B.Bundle) -> None:

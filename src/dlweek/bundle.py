@@ -25,23 +25,22 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import platform
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata as _importlib_metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from dlweek.images import MAX_PIXELS, decode_image
+from dlweek.runs import library_versions
+from dlweek.sources import file_digest
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -178,26 +177,6 @@ def compiled_forward(model: keras.Model, input_shape: Sequence[int]) -> Any:
 
 # --- saving ---------------------------------------------------------------------------------
 
-def library_versions() -> dict[str, str]:
-    """Versions of Python and the libraries a bundle depends on."""
-    out = {"python": platform.python_version()}
-    for dist in ("dlweek", "keras", "tensorflow", "tensorflow-cpu", "numpy", "pillow"):
-        try:
-            out[dist] = _importlib_metadata.version(dist)
-        except _importlib_metadata.PackageNotFoundError:
-            continue
-    return out
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _model_input_shape(model: keras.Model) -> tuple[int | None, ...]:
     shape = model.inputs[0].shape if getattr(model, "inputs", None) else model.input_shape
     return tuple(shape[1:])
@@ -306,7 +285,7 @@ def save_bundle(
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
     try:
         _serving_copy(model).save(tmp / MODEL_FILE)
-        meta["model_file"] = {"name": MODEL_FILE, "sha256": file_sha256(tmp / MODEL_FILE),
+        meta["model_file"] = {"name": MODEL_FILE, "sha256": file_digest(tmp / MODEL_FILE),
                               "bytes": (tmp / MODEL_FILE).stat().st_size}
         (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n")
         tmp.chmod(0o755)  # mkdtemp makes it private; a bundle is read by other users too
@@ -393,7 +372,7 @@ def load_bundle(ref: str | Path, *, verify_checksum: bool = True) -> Bundle:
     meta = read_metadata(folder)
     model_path = folder / MODEL_FILE
     want_sha = (meta.get("model_file") or {}).get("sha256")
-    if verify_checksum and want_sha and file_sha256(model_path) != want_sha:
+    if verify_checksum and want_sha and file_digest(model_path) != want_sha:
         raise BundleError(f"{model_path} does not match the sha256 in its metadata; the file "
                           "is damaged or was replaced. Re-export the bundle.")
     try:

@@ -41,6 +41,19 @@ class RunRecordError(ValueError):
     """A run record could not be written or read."""
 
 
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and one rename (never half-written)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def library_versions() -> dict[str, str]:
     """Versions of python and numpy, and of keras/tensorflow/torch when already imported."""
     import numpy as np  # noqa: PLC0415  (light, and always present)
@@ -48,7 +61,7 @@ def library_versions() -> dict[str, str]:
     versions = {"python": platform.python_version(), "numpy": np.__version__}
     from importlib import metadata  # noqa: PLC0415
 
-    for name in ("keras", "tensorflow", "torch", "sklearn", "pandas"):
+    for name in ("keras", "tensorflow", "torch", "sklearn", "pandas", "PIL"):
         module = sys.modules.get(name)
         if module is None:
             continue
@@ -186,16 +199,7 @@ def write_run_record(name: str, *, dataset: Any = None, metrics: Mapping[str, An
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     path = folder / f"{_SAFE.sub('_', name) or 'run'}-{stamp}-{os.getpid()}.json"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".run-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(record, fh, indent=2, sort_keys=False)
-                fh.write("\n")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(path, json.dumps(record, indent=2) + "\n")
     except OSError as exc:
         raise RunRecordError(f"Could not write the run record into {folder} ({exc}). Set "
                              "DLWEEK_RUNS_DIR to a writable folder or pass out_dir.") from exc

@@ -21,7 +21,6 @@ import json
 import logging
 import math
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dlweek import config
+from dlweek.runs import atomic_write_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -116,18 +116,6 @@ def _is_compiled(model: keras.Model) -> bool:
 
 # --- callbacks --------------------------------------------------------------------------
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _to_float(value: Any) -> float:
     try:
         return float(np.asarray(value))
@@ -182,7 +170,7 @@ def _json_history_logger_class() -> type:
                 self.history.setdefault(key, []).append(_to_float(value))
             payload = {"epochs": len(self.seconds), "seconds": self.seconds,
                        "history": self.history}
-            _atomic_write_text(self.path, json.dumps(payload, indent=1, allow_nan=True))
+            atomic_write_text(self.path, json.dumps(payload, indent=1, allow_nan=True))
 
     _JsonHistoryLogger.__name__ = _JsonHistoryLogger.__qualname__ = "JsonHistoryLogger"
     _JsonHistoryLogger.__module__ = __name__

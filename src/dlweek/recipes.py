@@ -8,8 +8,9 @@ class-balanced subset and a couple of epochs, seconds; ``"full"``: the real resu
 ========================  =========================================  =====================
 recipe                    what                                       full profile (2 CPUs)
 ========================  =========================================  =====================
-``fashion_day4``          :func:`~dlweek.models.fashion_cnn`,        test acc >= 0.925,
-                          Adam + one-cycle LR, batch 128             ~4-5 min
+``fashion_day4``          :func:`~dlweek.models.fashion_cnn`,        test acc ~0.92,
+                          Adam + one-cycle LR + weight EMA, batch    ~4-7 min
+                          128, 8 epochs
 ``cifar10_cnn``           fashion_cnn-style CNN (wider) + flip/shift  small bundle (~1.5 MB)
                           augmentation on the mirror's 10k train set
 ``cats_dogs_transfer``    MobileNet α=0.25 (ImageNet, frozen) + new   val acc >= 0.92,
@@ -110,6 +111,8 @@ FASHION_EPOCHS = (2, 8)
 FASHION_BATCH = 128
 FASHION_PEAK_LR = 3e-3
 FASHION_WARMUP = 0.05
+#: Weight moving average (Adam ``use_ema``), copied into the model at every epoch's end.
+FASHION_EMA = 0.99
 
 
 def fashion_day4(profile: str | None = None, seed: int = config.DEFAULT_SEED,
@@ -117,9 +120,17 @@ def fashion_day4(profile: str | None = None, seed: int = config.DEFAULT_SEED,
                  verbose: Any = 0, data: ArrayDataset | None = None) -> RecipeResult:
     """Day 4: :func:`~dlweek.models.fashion_cnn` on Fashion-MNIST, fast.
 
-    Adam with a one-cycle learning rate (warm-up to a high peak of 4e-3, cosine down;
-    BatchNorm makes the high peak safe), batch 128, 6 epochs in the full profile (2 on the
-    quick subset). Full profile, measured on 2 CPU cores: see ``docs`` / the module table.
+    Adam with a one-cycle learning rate (5% warm-up to a high peak of 3e-3, cosine down;
+    BatchNorm makes the high peak safe), batch 128, 8 epochs in the full profile (2 on the
+    quick subset), and an exponential moving average of the weights (momentum 0.99, i.e.
+    the last ~100 steps) that Adam's ``use_ema`` copies into the model at the end of every
+    epoch: each epoch ends on the averaged weights rather than on the noisy high-LR
+    iterate, which moves the first epoch at >= 0.90 test accuracy from ~4-5 to 3.
+
+    Full profile, measured on 2 shared CPU cores (``python -m bench --only training --reps
+    1``, seed 42, machine load ~8): test accuracy 0.9053 after epoch 3 (150 s of training),
+    0.919 after 8 (417 s); the keras-io convnet reached its final 0.9043 only at epoch 15
+    (536 s): 3.6x sooner (~2.8x to 0.90, which the baseline passes at epoch 12).
 
     Args:
         profile: ``"quick"`` or ``"full"`` (default ``$DLWEEK_PROFILE``).
@@ -135,17 +146,27 @@ def fashion_day4(profile: str | None = None, seed: int = config.DEFAULT_SEED,
     prof = config.get_profile(profile)
     ds = data if data is not None else load_dataset("fashion_mnist", profile=prof, seed=seed)
     config.seed_everything(seed)
+    import keras  # noqa: PLC0415
+
     from dlweek import training  # noqa: PLC0415
 
     n_epochs = epochs or _pick(prof, *FASHION_EPOCHS)
     model = models.fashion_cnn(ds.input_shape, ds.num_classes)
-    steps = -(-len(ds.y_train) // FASHION_BATCH) * n_epochs
-    schedule = training.one_cycle(FASHION_PEAK_LR, steps, warmup_frac=FASHION_WARMUP)
-    training.compile_model(model, learning_rate=schedule)
+    steps_per_epoch = -(-len(ds.y_train) // FASHION_BATCH)
+    schedule = training.one_cycle(FASHION_PEAK_LR, steps_per_epoch * n_epochs,
+                                  warmup_frac=FASHION_WARMUP)
+    # Weight EMA, written into the model at the end of every epoch: the model the epoch
+    # ends with (and is evaluated as) is the average of its last ~100 steps, not the noisy
+    # high-learning-rate iterate; training continues from the average.
+    ema = min(FASHION_EMA, 1 - 4 / steps_per_epoch)  # average over <= 1/4 epoch (quick)
+    optimizer = keras.optimizers.Adam(schedule, use_ema=True, ema_momentum=ema,
+                                      ema_overwrite_frequency=steps_per_epoch)
+    training.compile_model(model, optimizer=optimizer)
     return _train("fashion_day4", model, ds, epochs=n_epochs, batch_size=FASHION_BATCH,
                   learning_rate=FASHION_PEAK_LR, lr_schedule=None, callbacks=callbacks,
                   verbose=verbose, params={"schedule": "one_cycle",
-                                           "warmup_frac": FASHION_WARMUP})
+                                           "warmup_frac": FASHION_WARMUP,
+                                           "ema_momentum": ema})
 
 
 # --- CIFAR-10 (the service's bundle) -----------------------------------------------------

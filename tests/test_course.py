@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import nbformat
@@ -63,7 +64,12 @@ def test_run_course_collects_outputs_and_names_the_failing_cell(tmp_path: Path) 
     _write(nbs, "day1_ok.ipynb", RECORD_CELL, FIGURE_CELL)
     _write(nbs, "day2_broken.ipynb", "x = 1", "assert x == 2, 'learning broke'", "y = 3")
     out = tmp_path / "out"
+    old = out / "runs" / "day1_older-run.json"  # another run's record: kept, not summarised
+    old.parent.mkdir(parents=True)
+    old.write_text('{"name": "day1_older", "metrics": {"test_accuracy": 0.1}}')
+    os.utime(old, (1_000_000_000, 1_000_000_000))
     result = course.run_course("quick", out, notebooks=nbs, progress=False, timeout=120)
+    assert old.is_file() and "day1_older" not in result.summary.read_text()
     ok, broken = result.notebooks
     assert ok.ok and not broken.ok and not result.ok
     assert broken.failed_cell == 2

@@ -202,9 +202,12 @@ def run_notebook(path: Path, out: Path, *, profile: str, timeout: int = DEFAULT_
 
 # --- summary -----------------------------------------------------------------------------
 
-def _records(runs_dir: Path) -> list[dict]:
+def _records(runs_dir: Path, since: float = 0.0) -> list[dict]:
+    """Run records in ``runs_dir`` written at or after ``since`` (a ``time.time()``)."""
     records = []
     for path in sorted(runs_dir.glob("*.json")):
+        if path.stat().st_mtime < since:
+            continue
         try:
             record = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
@@ -266,9 +269,11 @@ def pick_headline(records: list[dict]) -> dict | None:
     return (marked or records or [None])[-1]
 
 
-def write_summary(out: Path, profile: str, notebooks: list[NotebookResult]) -> Path:
-    """Write ``summary.md``: one row per day from the run records, then every record."""
-    records = _records(out / "runs")
+def write_summary(out: Path, profile: str, notebooks: list[NotebookResult],
+                  since: float = 0.0) -> Path:
+    """Write ``summary.md``: one row per day from the run records (those written since
+    ``since``), then every record."""
+    records = _records(out / "runs", since)
     by_day: dict[int, list[dict]] = {}
     for record in records:
         day = _record_day(record)
@@ -313,8 +318,7 @@ def run_course(profile: str | None = None, out: Path | str = "build/course", *,
     paths = find_notebooks(notebooks, days)
     out.mkdir(parents=True, exist_ok=True)
     (out / "runs").mkdir(exist_ok=True)
-    for stale in (out / "runs").glob("*.json"):  # the summary is about this run only
-        stale.unlink()
+    started = time.time()  # the summary is about this run's records only (older ones stay)
     results = []
     for path in paths:
         log.info("running %s (%s profile)", path, prof)
@@ -322,7 +326,7 @@ def run_course(profile: str | None = None, out: Path | str = "build/course", *,
         if not result.ok:
             log.error("%s", result.error)
         results.append(result)
-    summary = write_summary(out, prof, results)
+    summary = write_summary(out, prof, results, since=started - 1)
     return CourseResult(prof, out, results, summary)
 
 

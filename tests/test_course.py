@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from pathlib import Path
 
@@ -81,6 +82,9 @@ def test_run_course_collects_outputs_and_names_the_failing_cell(tmp_path: Path) 
     assert "| 1 | day1_ok.ipynb | ok | toy (abcdef01) | toy net | 1,234 | test_accuracy 0.7500" \
         in summary
     assert "FAILED at cell 2" in summary and "learning broke" in summary
+    machine = json.loads((out / "summary.json").read_text())
+    assert machine["profile"] == result.profile and machine["ok"] is False
+    assert sorted(machine["per_notebook"]) == ["day1_ok.ipynb", "day2_broken.ipynb"]
 
 
 def test_course_command_is_registered() -> None:

@@ -272,7 +272,7 @@ def pick_headline(records: list[dict]) -> dict | None:
 def write_summary(out: Path, profile: str, notebooks: list[NotebookResult],
                   since: float = 0.0) -> Path:
     """Write ``summary.md``: one row per day from the run records (those written since
-    ``since``), then every record."""
+    ``since``), then every record; and ``summary.json`` with each notebook's wall time."""
     records = _records(out / "runs", since)
     by_day: dict[int, list[dict]] = {}
     for record in records:
@@ -306,6 +306,10 @@ def write_summary(out: Path, profile: str, notebooks: list[NotebookResult],
         lines.append("")
     path = out / "summary.md"
     path.write_text("\n".join(lines), encoding="utf-8")
+    (out / "summary.json").write_text(json.dumps({  # the machine-readable twin (make bench)
+        "profile": profile, "total_seconds": total, "ok": not failures,
+        "per_notebook": {nb.path.name: nb.seconds for nb in notebooks},
+    }, indent=2), encoding="utf-8")
     return path
 
 

@@ -128,6 +128,14 @@ def _new_figure(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (
     return fig, axes
 
 
+def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    """The caller's axes and its figure, or a new one-axes figure of ``figsize``."""
+    if ax is not None:
+        return ax.figure, ax  # type: ignore[return-value]
+    fig, axes = _new_figure(figsize=figsize)
+    return fig, axes[0, 0]
+
+
 def plot_confusion_matrix(y_true: Array | Sequence[int], y_pred: Array | Sequence[int],
                           class_names: Sequence[str] | None = None,
                           normalize: bool | str = False, *, ax: Axes | None = None,
@@ -145,12 +153,8 @@ def plot_confusion_matrix(y_true: Array | Sequence[int], y_pred: Array | Sequenc
     k = _num_classes(class_names, yt, yp)
     cm = confusion(yt, yp, mode, num_classes=k)
     names = _names(class_names, k)
-    if ax is None:
-        size = max(5.0, 0.55 * k + 2.5)
-        fig, axes = _new_figure(figsize=(size + 1, size))
-        ax = axes[0, 0]
-    else:
-        fig = ax.figure  # type: ignore[assignment]
+    size = max(5.0, 0.55 * k + 2.5)
+    fig, ax = _figure_and_axes(ax, (size + 1, size))
     sns.heatmap(cm, annot=k <= 20, fmt=".2f" if mode else "d", cmap=cmap, square=True,
                 xticklabels=names, yticklabels=names, cbar=True, ax=ax,
                 vmin=0, vmax=1 if mode else None, annot_kws={"fontsize": 8})
@@ -236,11 +240,7 @@ def plot_roc(y_true: Array | Sequence[int], proba: Array,
     """One-vs-rest ROC curves: one line per class, micro and macro averages (dashed) and the
     chance diagonal — ``K + 3`` lines, each labelled with its AUC."""
     curves = roc_curves(y_true, proba, class_names)
-    if ax is None:
-        fig, axes = _new_figure(figsize=(6.5, 5.5))
-        ax = axes[0, 0]
-    else:
-        fig = ax.figure  # type: ignore[assignment]
+    fig, ax = _figure_and_axes(ax, (6.5, 5.5))
     colors = _palette(len(curves) - 2)
     for (name, (fpr, tpr, area)), color in zip(list(curves.items())[:-2], colors, strict=True):
         ax.plot(fpr, tpr, lw=1.2, color=color, label=f"{name} (AUC {area:.3f})")
@@ -264,11 +264,7 @@ def plot_precision_recall(y_true: Array | Sequence[int], proba: Array,
     onehot = _one_hot(yt, k)
     names = _names(class_names, k)
     ap = average_precision(yt, p, class_names)
-    if ax is None:
-        fig, axes = _new_figure(figsize=(6.5, 5.5))
-        ax = axes[0, 0]
-    else:
-        fig = ax.figure  # type: ignore[assignment]
+    fig, ax = _figure_and_axes(ax, (6.5, 5.5))
     for i, (name, color) in enumerate(zip(names, _palette(k), strict=True)):
         prec, rec, _ = skm.precision_recall_curve(onehot[:, i], p[:, i])
         ax.plot(rec, prec, lw=1.2, color=color, drawstyle="steps-post",

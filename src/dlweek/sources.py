@@ -50,7 +50,7 @@ OFFICIAL_HASHES: dict[str, str] = {
     "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
 }
 # Debian re-compresses the same IDX files; these are dataset-fashion-mnist's .gz files.
-DEBIAN_HASHES: dict[str, str] = {  # noqa: E501 (hashes read best unbroken)
+DEBIAN_HASHES: dict[str, str] = {
     "train-images-idx3-ubyte.gz": "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",  # noqa: E501
     "train-labels-idx1-ubyte.gz": "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",  # noqa: E501
     "t10k-images-idx3-ubyte.gz": "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",

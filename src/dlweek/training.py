@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import logging
@@ -127,13 +128,8 @@ def _callback_base() -> type:
     return _keras().callbacks.Callback
 
 
-_JSON_LOGGER: type | None = None
-
-
+@functools.cache
 def _json_history_logger_class() -> type:
-    global _JSON_LOGGER
-    if _JSON_LOGGER is not None:
-        return _JSON_LOGGER
     base = _callback_base()
 
     class _JsonHistoryLogger(base):  # type: ignore[misc, valid-type]
@@ -174,8 +170,7 @@ def _json_history_logger_class() -> type:
 
     _JsonHistoryLogger.__name__ = _JsonHistoryLogger.__qualname__ = "JsonHistoryLogger"
     _JsonHistoryLogger.__module__ = __name__
-    _JSON_LOGGER = _JsonHistoryLogger
-    return _JSON_LOGGER
+    return _JsonHistoryLogger
 
 
 def load_history(path: str | os.PathLike[str]) -> dict[str, list[float]]:
@@ -183,13 +178,8 @@ def load_history(path: str | os.PathLike[str]) -> dict[str, list[float]]:
     return json.loads(Path(path).read_text(encoding="utf-8"))["history"]
 
 
-_TTA: type | None = None
-
-
+@functools.cache
 def _time_to_accuracy_class() -> type:
-    global _TTA
-    if _TTA is not None:
-        return _TTA
     base = _callback_base()
 
     class _TimeToAccuracy(base):  # type: ignore[misc, valid-type]
@@ -235,8 +225,7 @@ def _time_to_accuracy_class() -> type:
 
     _TimeToAccuracy.__name__ = _TimeToAccuracy.__qualname__ = "TimeToAccuracy"
     _TimeToAccuracy.__module__ = __name__
-    _TTA = _TimeToAccuracy
-    return _TTA
+    return _TimeToAccuracy
 
 
 def __getattr__(name: str) -> Any:

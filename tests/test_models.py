@@ -21,7 +21,7 @@ PARAMS = {
     "alexnet_small": (1_334_138, 1_336_538),
     "vgg_small": (289_066, 289_642),
     "resnet_small": (273_754, 274_042),
-    "fashion_cnn": (104_906, 114_442),
+    "fashion_cnn": (113_866, 125_962),
 }
 
 
@@ -48,6 +48,9 @@ def test_builder_shapes_and_params(name, shape_index, shape):
 
 def test_fashion_cnn_is_small():
     assert models.fashion_cnn().count_params() < 150_000
+    assert models.fashion_cnn(mid_padding="valid").count_params() == 104_906
+    with pytest.raises(models.ModelConfigError):
+        models.fashion_cnn(mid_padding="causal")
 
 
 def test_other_class_counts_and_errors():

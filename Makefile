@@ -46,8 +46,8 @@ lint: venv  ## ruff
 format: venv  ## ruff format
 	$(BIN)/ruff format src tests
 
-bench: venv  ## benchmarks (ONLY=training|serving|course|backends to run one part)
-	$(BIN)/python -m bench $(if $(ONLY),--only $(ONLY),)
+bench: venv  ## benchmarks (ONLY=training|serving|course|backends; REPS=serving reps, TRAIN_REPS=training pairs)
+	$(BIN)/python -m bench $(if $(ONLY),--only $(ONLY),) $(if $(REPS),--reps $(REPS),) $(if $(TRAIN_REPS),--train-reps $(TRAIN_REPS),)
 
 clean:  ## remove build outputs (keeps .venv)
 	rm -rf build dist .pytest_cache runs

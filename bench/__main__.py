@@ -25,7 +25,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--only", choices=PARTS, action="append",
                         help="run one part (repeatable); default: all")
-    parser.add_argument("--reps", type=int, default=2, help="repetitions per competitor")
+    parser.add_argument("--reps", type=int, default=2,
+                        help="serving: repetitions per competitor (default 2)")
+    parser.add_argument("--train-reps", type=int, default=1,
+                        help="training: interleaved baseline/dlweek pairs (default 1, ~10 min "
+                             "each on 2 cores)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     os.environ.setdefault("DLWEEK_OFFLINE", "1")
@@ -38,7 +42,7 @@ def main() -> int:
         if part == "training":
             from bench import training
 
-            results["training"] = training.run(reps=args.reps)
+            results["training"] = training.run(reps=args.train_reps)
         elif part == "serving":
             from bench import serving
 

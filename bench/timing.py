@@ -61,3 +61,90 @@ def seconds_to_reach(cumulative: list[float], accuracy: list[float], target: flo
         if acc >= target:
             return float(seconds)
     return None
+
+
+class Turns:
+    """Lets training runs in threads take turns one epoch at a time (A B A B ...).
+
+    Each run gets :meth:`callbacks` (first and last in its callback list): an epoch starts only
+    on the run's turn, after every run has finished its setup (``on_train_begin``), and the
+    turn passes on once the epoch, and whatever evaluation follows it, is over. So exactly
+    one run uses the CPUs at a time, and the machine's drift hits all runs alike. Call
+    :meth:`finish` when a run ends (also on error) so the others stop waiting for it.
+    Call :meth:`begin_setup` before a run seeds and builds its model: setups then happen one
+    at a time (until that run's ``on_train_begin``), so seeded runs stay reproducible.
+    """
+
+    def __init__(self, names: list[str]) -> None:
+        import threading
+
+        self._names = list(names)
+        self._ready: set[str] = set()
+        self._done: set[str] = set()
+        self._turn = 0
+        self._cond = threading.Condition()
+        self._setup = threading.Lock()
+        self._setup_holder: str | None = None
+
+    def begin_setup(self, name: str) -> None:
+        """Wait until no other run is setting up; ``name``'s setup ends at its first epoch."""
+        self._setup.acquire()
+        self._setup_holder = name
+
+    def _end_setup(self, name: str) -> None:
+        if self._setup_holder == name:
+            self._setup_holder = None
+            self._setup.release()
+
+    def _current(self) -> str | None:
+        live = [n for n in self._names if n not in self._done]
+        if not live:
+            return None
+        while self._names[self._turn % len(self._names)] in self._done:
+            self._turn += 1
+        return self._names[self._turn % len(self._names)]
+
+    def _ready_all(self) -> bool:
+        return all(n in self._ready or n in self._done for n in self._names)
+
+    def _begin(self, name: str) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._ready_all() and self._current() == name)
+
+    def _ready_now(self, name: str) -> None:
+        self._end_setup(name)
+        with self._cond:
+            self._ready.add(name)
+            self._cond.notify_all()
+
+    def _pass(self, name: str) -> None:
+        with self._cond:
+            if self._current() == name:
+                self._turn += 1
+            self._cond.notify_all()
+
+    def finish(self, name: str) -> None:
+        """``name`` has ended: the others no longer wait for it."""
+        self._end_setup(name)
+        with self._cond:
+            self._done.add(name)
+            self._cond.notify_all()
+
+    def callbacks(self, name: str) -> tuple[Any, Any]:
+        """``(first, last)``: Keras callbacks to put first and last in ``name``'s list."""
+        import keras
+
+        turns = self
+
+        class Take(keras.callbacks.Callback):
+            def on_train_begin(self, logs: dict | None = None) -> None:
+                turns._ready_now(name)
+
+            def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+                turns._begin(name)
+
+        class Give(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+                turns._pass(name)
+
+        return Take(), Give()

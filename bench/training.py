@@ -4,19 +4,24 @@ The baseline is the keras-io "Simple MNIST convnet" example exactly as published
 scaled to [0, 1], one-hot labels, Conv32-Pool-Conv64-Pool-Flatten-Dropout(0.5)-Dense10,
 categorical cross-entropy, Adam (defaults), batch 128, 15 epochs, validation_split 0.1.
 Each recipe's model is evaluated on the test set after every epoch (outside the timed window).
-Runs alternate A B A B ... so that the machine's drift hits both alike.
+The two recipes train side by side in two threads that take turns one epoch at a time
+(baseline epoch 1, dlweek epoch 1, baseline epoch 2, ...; :class:`bench.timing.Turns`), so
+only one uses the CPUs at any moment and the machine's drift hits both alike; repetitions
+swap who goes first.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from bench.timing import make_epoch_clock, seconds_to_reach, spread
+from bench.timing import Turns, make_epoch_clock, seconds_to_reach, spread
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +43,10 @@ def keras_io_model() -> Any:
 
 
 def keras_io_baseline(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
-                      y_test: np.ndarray, seed: int) -> dict[str, Any]:
+                      y_test: np.ndarray, seed: int, turns: Turns) -> dict[str, Any]:
     import keras
 
+    turns.begin_setup("baseline")
     keras.utils.set_random_seed(seed)
     x = x_train.astype("float32") / 255
     xt = x_test.astype("float32") / 255
@@ -48,13 +54,14 @@ def keras_io_baseline(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarr
     model = keras_io_model()
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     clock = make_epoch_clock(xt, y_test)
+    take, give = turns.callbacks("baseline")
     model.fit(x, y, batch_size=128, epochs=15, validation_split=0.1, verbose=0,
-              callbacks=[clock])
+              callbacks=[take, clock, give])
     return _summary("keras-io convnet", model, clock, len(x) * 0.9)
 
 
 def dlweek_recipe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
-                  y_test: np.ndarray, seed: int) -> dict[str, Any]:
+                  y_test: np.ndarray, seed: int, turns: Turns) -> dict[str, Any]:
     """dlweek's Day 4 recipe (dlweek.recipes) as shipped, fed the same 60k images and test set.
 
     The recipe trains on the dataset's own 55k/5k train/validation split of those 60k (the
@@ -63,12 +70,40 @@ def dlweek_recipe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
     from dlweek import recipes
     from dlweek.data import load_dataset
 
+    turns.begin_setup("dlweek")
     ds = load_dataset("fashion_mnist", profile="full", seed=seed)
     assert len(ds.y_train) + len(ds.y_val) == len(y_train), "the recipe must see all 60k"
     ds = dataclasses.replace(ds, x_test=x_test, y_test=y_test)
     clock = make_epoch_clock(x_test, y_test)
-    result = recipes.fashion_day4(profile="full", seed=seed, callbacks=[clock], data=ds)
+    take, give = turns.callbacks("dlweek")
+    result = recipes.fashion_day4(profile="full", seed=seed, callbacks=[take, clock, give],
+                                  data=ds)
     return _summary("dlweek day 4", result.model, clock, len(ds.y_train))
+
+
+def side_by_side(fns: dict[str, Callable[..., dict[str, Any]]], args: tuple[Any, ...]
+                 ) -> dict[str, dict[str, Any]]:
+    """Run each ``fn(*args, turns)`` in its own thread, taking turns epoch by epoch."""
+    turns = Turns(list(fns))
+    results: dict[str, dict[str, Any]] = {}
+    errors: list[BaseException] = []
+
+    def one(name: str) -> None:
+        try:
+            results[name] = fns[name](*args, turns)
+        except BaseException as exc:  # noqa: BLE001 -- re-raised in the caller's thread
+            errors.append(exc)
+        finally:
+            turns.finish(name)
+
+    threads = [threading.Thread(target=one, args=(n,), name=f"bench-{n}") for n in fns]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results
 
 
 def _summary(name: str, model: Any, clock: Any, n_train: float) -> dict[str, Any]:
@@ -76,6 +111,7 @@ def _summary(name: str, model: Any, clock: Any, n_train: float) -> dict[str, Any
     return {
         "name": name,
         "params": int(model.count_params()),
+        "epoch_seconds": spread(list(clock.train_seconds)),
         "epochs": len(seconds),
         "cumulative_train_seconds": seconds,
         "test_accuracy": clock.test_accuracy,
@@ -127,7 +163,7 @@ def peak_gflops() -> dict[str, Any]:
     return {"gflops": best, "method": f"best of 5x5 float32 {n}x{n} tf.linalg.matmul"}
 
 
-def run(reps: int = 2, seed: int = 42) -> dict[str, Any]:
+def run(reps: int = 1, seed: int = 42) -> dict[str, Any]:
     from dlweek.data import load_dataset
 
     ds = load_dataset("fashion_mnist", profile="full", seed=seed)
@@ -136,10 +172,14 @@ def run(reps: int = 2, seed: int = 42) -> dict[str, Any]:
     order = np.argsort(np.concatenate([ds.indices["train"], ds.indices["val"]]))
     x_train, y_train = x_train[order], y_train[order]  # the official order, as keras-io sees
     runs: dict[str, list[dict[str, Any]]] = {"baseline": [], "dlweek": []}
+    recipes = {"baseline": keras_io_baseline, "dlweek": dlweek_recipe}
     for rep in range(reps):
-        for key, fn in (("baseline", keras_io_baseline), ("dlweek", dlweek_recipe)):
-            log.info("training rep %d: %s", rep + 1, key)
-            runs[key].append(fn(x_train, y_train, ds.x_test, ds.y_test, seed + rep))
+        order = list(recipes) if rep % 2 == 0 else list(recipes)[::-1]
+        log.info("training rep %d: %s, taking turns epoch by epoch", rep + 1, " / ".join(order))
+        done = side_by_side({k: recipes[k] for k in order},
+                            (x_train, y_train, ds.x_test, ds.y_test, seed + rep))
+        for key in recipes:
+            runs[key].append(done[key])
     target = float(np.median([r["final_test_acc"] for r in runs["baseline"]]))
     speedups, reach = [], {"baseline": [], "dlweek": []}
     for base, ours in zip(runs["baseline"], runs["dlweek"], strict=True):

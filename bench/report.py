@@ -107,9 +107,29 @@ def _serving(s: dict[str, Any], out: Path) -> list[str]:
              f"{_goal(s['fraction_of_raw_c16'] >= 0.8)}), p99/p50 = "
              f"{s['p99_over_p50_c16']:.2f} (goal ≤ 3: {_goal(s['p99_over_p50_c16'] <= 3)}), "
              f"errors {s['errors']} (goal 0: {_goal(s['errors'] == 0)}).", "",
-             "![serving throughput](serving.png)", ""]
+             *_cpu_budget(s), "![serving throughput](serving.png)", ""]
     _plot_serving(s, out / "serving.png")
     return rows
+
+
+def _cpu_budget(s: dict[str, Any]) -> list[str]:
+    """Where the CPU went at concurrency 16, and the ceiling that puts on throughput."""
+    cpu = s.get("cpu_c16") or {}
+    if not cpu.get("cpu_bound_rps"):
+        return []
+    return [f"Where the CPU goes at concurrency 16 ({cpu['cores']} cores, everything on the same "
+            f"machine): the dlweek server spends **{cpu['server_ms_per_request']:.1f} ms of CPU "
+            f"per request** (the model alone needs {cpu['model_ms_per_image_at_limit']:.1f} "
+            f"CPU-ms per image at its best batch; decoding and resizing the JPEG "
+            f"{cpu['decode_ms_per_image']:.1f} ms; the rest is HTTP, JSON and batching), the "
+            f"load generator {cpu['client_ms_per_request']:.1f} ms. With every core busy that "
+            f"caps the service at **{cpu['cpu_bound_rps']:.0f} req/s = "
+            f"{cpu['cpu_bound_fraction_of_raw']:.0%} of the raw model limit** on this machine. "
+            "Even a server with free HTTP and a free client, paying only the forward pass "
+            f"and the decode, would top out at {cpu['model_and_decode_bound_rps']:.0f} req/s "
+            f"({cpu['model_and_decode_bound_rps'] / s['raw_limit']['images_per_second']:.0%}): "
+            "the raw limit counts the forward pass alone, with nothing else sharing the "
+            "cores.", ""]
 
 
 def _plot_serving(s: dict[str, Any], path: Path) -> None:

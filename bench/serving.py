@@ -157,10 +157,11 @@ def raw_limit(bundle_dir: Path, images: list[Path]) -> dict[str, Any]:
 
 def run(reps: int = 2, requests_per_client: int = 25) -> dict[str, Any]:
     from dlweek.bundle import shipped_bundles
+    from dlweek.serving.shipped import validation_files
 
     bundle_dir = shipped_bundles()["cats_vs_dogs"]
-    images = sorted((Path(os.environ["DLWEEK_DATA_DIR"]) / "cats_vs_dogs" / "validation"
-                     ).rglob("*.jpg"))[::25]
+    # the validation photos wherever dlweek.data finds them (mirror, Keras cache, download)
+    images = sorted(validation_files("cats_vs_dogs")[0])[::25]
     limit = raw_limit(bundle_dir, images)
     image = images[0]
     results: dict[str, dict[int, list[dict]]] = {"naive": {}, "dlweek": {}}

@@ -8,8 +8,8 @@ size through the same compiled predictor the service uses.
 Where the CPU goes: around each load level the harness reads the CPU seconds of the server's
 process tree (``/proc``) and of the finished load generator (``RUSAGE_CHILDREN``). With the
 per-request costs and the core count it computes the throughput this machine could reach if
-every core did nothing but this work (``cpu_bound_rps``): the ceiling any server design on
-these cores can approach, to hold against the raw model limit.
+every core did nothing but this work (``cpu_bound_rps``): the ceiling those costs put on the
+service, to hold against the raw model limit.
 """
 
 from __future__ import annotations
@@ -134,7 +134,8 @@ def raw_limit(bundle_dir: Path, images: list[Path]) -> dict[str, Any]:
     from dlweek.bundle import load_bundle
 
     bundle = load_bundle(bundle_dir)
-    x = np.concatenate([bundle.preprocess(p) for p in images])
+    encoded = [p.read_bytes() for p in images]
+    x = np.concatenate([bundle.preprocess(raw) for raw in encoded])
     per_batch = {}
     for bs in (1, 8, 16, 32, 64):
         batch = np.resize(x, (bs, *x.shape[1:])).astype(np.float32)
@@ -148,9 +149,9 @@ def raw_limit(bundle_dir: Path, images: list[Path]) -> dict[str, Any]:
     decode = []
     for _ in range(3):
         t0 = time.perf_counter()
-        for p in images:
-            bundle.preprocess(p.read_bytes())
-        decode.append(1000 * (time.perf_counter() - t0) / len(images))
+        for raw in encoded:
+            bundle.preprocess(raw)
+        decode.append(1000 * (time.perf_counter() - t0) / len(encoded))
     return {"images_per_second": per_batch[best], "best_batch": best, "by_batch": per_batch,
             "decode_ms": float(np.median(decode))}
 

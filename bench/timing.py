@@ -97,8 +97,7 @@ class Turns:
             self._setup.release()
 
     def _current(self) -> str | None:
-        live = [n for n in self._names if n not in self._done]
-        if not live:
+        if self._done.issuperset(self._names):
             return None
         while self._names[self._turn % len(self._names)] in self._done:
             self._turn += 1

@@ -172,13 +172,14 @@ def run(reps: int = 1, seed: int = 42) -> dict[str, Any]:
     order = np.argsort(np.concatenate([ds.indices["train"], ds.indices["val"]]))
     x_train, y_train = x_train[order], y_train[order]  # the official order, as keras-io sees
     runs: dict[str, list[dict[str, Any]]] = {"baseline": [], "dlweek": []}
-    recipes = {"baseline": keras_io_baseline, "dlweek": dlweek_recipe}
+    competitors = {"baseline": keras_io_baseline, "dlweek": dlweek_recipe}
     for rep in range(reps):
-        order = list(recipes) if rep % 2 == 0 else list(recipes)[::-1]
-        log.info("training rep %d: %s, taking turns epoch by epoch", rep + 1, " / ".join(order))
-        done = side_by_side({k: recipes[k] for k in order},
+        turn_order = list(competitors) if rep % 2 == 0 else list(competitors)[::-1]
+        log.info("training rep %d: %s, taking turns epoch by epoch", rep + 1,
+                 " / ".join(turn_order))
+        done = side_by_side({k: competitors[k] for k in turn_order},
                             (x_train, y_train, ds.x_test, ds.y_test, seed + rep))
-        for key in recipes:
+        for key in competitors:
             runs[key].append(done[key])
     target = float(np.median([r["final_test_acc"] for r in runs["baseline"]]))
     speedups, reach = [], {"baseline": [], "dlweek": []}
